@@ -4,6 +4,7 @@
 #   lab/lab.sh up       build the image if its recipe changed, start the hosts
 #   lab/lab.sh down     remove the hosts and the network
 #   lab/lab.sh status   list the hosts
+#   lab/lab.sh network NAME SUBNET   create an internal network (for Molecule scenarios)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,12 +16,12 @@ hosts=(proxy:10.89.40.11 app:10.89.40.12 db:10.89.40.13 cache:10.89.40.14)
 preflight() {
     # Fail early and readably rather than deep inside a playbook.
     command -v podman >/dev/null || { echo "podman is not installed (make deps)" >&2; exit 1; }
-    local runtime
-    runtime=$(podman info --format '{{.Host.OCIRuntime.Name}}' 2>/dev/null) || {
-        echo "podman does not work here; CONTAINERS_CONF=$CONTAINERS_CONF" >&2; exit 1; }
+    local runtime hint="the lab needs the runc runtime and the settings of"
+    hint="$hint $here/containers.conf (CONTAINERS_CONF is now $CONTAINERS_CONF)"
+    runtime=$(podman info --format '{{.Host.OCIRuntime.Name}}' 2>&1) || {
+        echo "podman cannot run here: $runtime; $hint" >&2; exit 1; }
     if [ "$runtime" != runc ]; then
-        echo "podman uses the OCI runtime '$runtime'; the lab needs runc" \
-             "(set CONTAINERS_CONF=$here/containers.conf)" >&2
+        echo "podman uses the OCI runtime '$runtime'; $hint" >&2
         exit 1
     fi
 }
@@ -72,6 +73,10 @@ down() {
 case "${1:-}" in
     up) up ;;
     down) down ;;
+    network)
+        preflight
+        podman network exists "$2" || podman network create --internal --subnet "$3" "$2" >/dev/null
+        ;;
     status) podman ps -a --filter name=gw-lab- --format '{{.Names}} {{.Status}}' ;;
-    *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    *) echo "usage: $0 up|down|status|network NAME SUBNET" >&2; exit 2 ;;
 esac

@@ -398,7 +398,9 @@ def main():
     run.check_required()
     run.check_forbidden()
     run.check_world_writable()
-    result = dict(changed=bool(run.changed_files), findings=run.ledger.findings(run.dry_run),
+    audit = module.params["mode"] == "audit"
+    result = dict(changed=bool(run.changed_files) and not audit,
+                  findings=run.ledger.findings(run.dry_run),
                   changed_files=run.changed_files, units_to_restart=run.units,
                   container=run.container)
     if module._diff and run.diff["after"]:

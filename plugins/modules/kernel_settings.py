@@ -288,7 +288,8 @@ def main():
     run = KernelSettings(module)
     findings = run.sysctl_findings() + run.module_findings() + run.core_dump_finding()
     result = dict(
-        changed=bool(run.changed_files or run.applied),
+        # Audit mode reports what differs but changes nothing, so it is never "changed".
+        changed=bool(run.changed_files or run.applied) and not run.audit,
         findings=findings,
         container=run.container,
         changed_files=run.changed_files,

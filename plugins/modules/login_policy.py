@@ -298,7 +298,8 @@ def main():
     findings = (login_findings + policy.pwquality() + policy.faillock()
                 + policy.umask(login_defs_umask_right) + policy.session_timeout()
                 + policy.su_restriction())
-    result = dict(changed=bool(policy.changed_files), findings=findings,
+    audit = module.params["mode"] == "audit"
+    result = dict(changed=bool(policy.changed_files) and not audit, findings=findings,
                   changed_files=policy.changed_files)
     if module._diff and policy.changed_files:
         result["diff"] = policy.diff

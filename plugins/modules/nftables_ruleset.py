@@ -12,7 +12,7 @@ short_description: Loads the host firewall as one nftables table, checked and ro
 version_added: 0.1.0
 description:
   - Owns one nftables table (O(table)) and the file it is loaded from at boot. Other
-    tables, such as the chains Docker installs, are left alone: the file deletes and
+    tables, such as the chains Docker installs, are left alone. The file deletes and
     recreates only its own table and never flushes the whole ruleset.
   - Before anything changes, refuses a ruleset that would cut an SSH session that is
     open right now from an address outside O(admin_networks), and checks the candidate

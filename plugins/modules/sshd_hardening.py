@@ -548,7 +548,7 @@ def main():
     findings.append(finding("GW-SSH-014", FAIL if problems else PASS, observed=access))
 
     result = dict(
-        changed=bool(run.changed_files or admin_changes),
+        changed=bool(run.changed_files or admin_changes) and not run.audit,
         findings=findings,
         changed_files=run.changed_files,
         admin_changes=admin_changes,
