@@ -35,7 +35,7 @@ measure() {  # measure LABEL LIMIT
 {
     echo "| hosts | first run | second run | changed in second run |"
     echo "| --- | ---: | ---: | ---: |"
-    measure "1 host" app
+    measure "1 host" gw-lab-app
     measure "4 hosts" all
 } > "$results/speed.md.new"
 mv "$results/speed.md.new" "$results/speed.md"

@@ -30,8 +30,8 @@ ssg_datastream() {
         local opts=(-o Dir::Etc::SourceList="$PWD/$apt_dir/sources.list"
                     -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists="$PWD/$apt_dir/lists"
                     -o Dir::Cache::Archives="$PWD/$apt_dir/archives" -o APT::Architecture=amd64)
-        apt-get "${opts[@]}" update -qq
-        (cd "$cache" && apt-get "${opts[@]}" download ssg-debian ssg-base 2>/dev/null)
+        apt-get "${opts[@]}" update -qq >&2
+        (cd "$cache" && apt-get "${opts[@]}" download ssg-debian ssg-base >&2)
         for deb in "$cache"/ssg-*.deb; do dpkg-deb -x "$deb" "$cache/root"; done
         find "$cache/root" -name ssg-debian12-ds.xml -exec cp {} "$ds" \;
     fi
@@ -71,8 +71,10 @@ PY
 }
 
 datastream=$(ssg_datastream)
+# Fresh lab containers, so that the figures are those of one first run of site.yml.
+lab/lab.sh down > /dev/null
 lab/lab.sh up > /dev/null
-ansible-playbook site.yml --limit app > "$results/score-converge.log"
+ansible-playbook site.yml --limit gw-lab-app > "$results/score-converge.log"
 image=$(podman inspect -f '{{.ImageName}}' "$hardened")
 podman rm -f "$fresh" > /dev/null 2>&1 || true
 podman run -d --name "$fresh" --hostname fresh --network gw-lab --ip "$fresh_address" \

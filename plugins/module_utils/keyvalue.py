@@ -15,6 +15,8 @@ import re
 def set_keys(text, wanted, separator=" "):
     """Return (new text, {key: old value}) with each wanted key set once.
 
+    A wanted value of None writes the key alone, as a flag.
+
     The first active line of a key is rewritten in place, later duplicates are dropped
     (the first one would win anyway in most readers, which hides the intent), and keys
     that are missing are appended at the end.
@@ -32,7 +34,7 @@ def set_keys(text, wanted, separator=" "):
             old_values[key] = old_values.get(key, value)
             continue
         seen.add(key)
-        if value != str(wanted[key]):
+        if value != _text(wanted[key]):
             old_values[key] = value
         result.append(_render(key, wanted[key], separator))
     for key in wanted:
@@ -65,7 +67,13 @@ def _parse(line, separator):
     return parts[0], parts[1].strip() if len(parts) > 1 else ""
 
 
+def _text(value):
+    return "" if value is None else str(value)
+
+
 def _render(key, value, separator):
+    if value is None:  # a flag such as enforce_for_root: the key alone
+        return key
     if separator == "=":
         return "%s = %s" % (key, value)
     return "%s %s" % (key, value)

@@ -75,6 +75,18 @@ options:
         description: When set and the host is a container, the control is reported
           not applicable with this reason (the line is still written).
         type: str
+  restrict_modes:
+    description:
+      - Remove permission bits beyond O(restrict_modes[].max_mode) from existing paths,
+        keeping their owners (home directories and the files of users, for example).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      paths: {description: Globs of paths., type: list, elements: str, required: true}
+      max_mode: {description: Octal mode as text; bits outside it are cleared., type: str,
+                 required: true}
+      control: {description: Control ID., type: str, required: true}
   required_paths:
     description: Paths that must exist; a missing one fails its control (nothing is created).
     type: list
@@ -145,6 +157,7 @@ units_to_restart:
 import glob
 import os
 import re
+import stat
 import subprocess
 import tempfile
 
@@ -279,6 +292,25 @@ class BaselineFiles(object):
                         files.ensure_state(path, *wanted)
             self.ledger.record(entry["control"], True)
 
+    def restrict(self):
+        for entry in self.params["restrict_modes"]:
+            allowed = _octal(self.module, entry["max_mode"], entry["control"])
+            loose = []
+            for path in sorted({p for item in entry["paths"] for p in glob.glob(item)}):
+                info = os.lstat(path)
+                if stat.S_ISLNK(info.st_mode):
+                    continue
+                mode = stat.S_IMODE(info.st_mode)
+                if mode & ~allowed:
+                    loose.append("%s was %04o" % (path, mode))
+                    if not self.dry_run:
+                        os.chmod(path, mode & allowed)
+            self.changed_files += [item.split(" was ")[0] for item in loose]
+            self.ledger.record(entry["control"], not loose,
+                               "; ".join(loose[:5]) + (" and %d more" % (len(loose) - 5)
+                                                       if len(loose) > 5 else "")
+                               if loose else None)
+
     def check_required(self):
         for entry in self.params["required_paths"]:
             if os.path.exists(entry["path"]):
@@ -373,6 +405,11 @@ def main():
                 control=dict(type="str", required=True),
                 container_reason=dict(type="str"),
             )),
+            restrict_modes=dict(type="list", elements="dict", default=[], options=dict(
+                paths=dict(type="list", elements="str", required=True),
+                max_mode=dict(type="str", required=True),
+                control=dict(type="str", required=True),
+            )),
             required_paths=dict(type="list", elements="dict", default=[], options=dict(
                 path=dict(type="path", required=True),
                 control=dict(type="str", required=True),
@@ -395,6 +432,7 @@ def main():
     run.write_files()
     run.keep_lines()
     run.fix_permissions()
+    run.restrict()
     run.check_required()
     run.check_forbidden()
     run.check_world_writable()

@@ -120,6 +120,7 @@ NETWORK_CONTROL = "GW-HOST-002"
 CORE_DUMP_CONTROL = "GW-HOST-005"
 LIMITS_FILE = "/etc/security/limits.d/60-groundwork-coredump.conf"
 COREDUMP_FILE = "/etc/systemd/coredump.conf.d/60-groundwork.conf"
+COREDUMP_PROFILE = "/etc/profile.d/60-groundwork-coredump.sh"
 
 
 def sysctl_path(name):
@@ -142,8 +143,9 @@ def render_sysctls(sysctls):
 def render_modprobe(modules):
     lines = []
     for name in sorted(module["name"] for module in modules):
-        # `install ... /bin/false` stops explicit loads too; blacklist stops aliases.
-        lines += ["install %s /bin/false" % name, "blacklist %s" % name]
+        # `install ... /bin/true` turns explicit loads into no-ops (the form CIS, Lynis and
+        # OpenSCAP all accept); blacklist stops loads through aliases.
+        lines += ["install %s /bin/true" % name, "blacklist %s" % name]
     return HEADER + "\n".join(lines) + "\n"
 
 
@@ -258,8 +260,12 @@ class KernelSettings(object):
         limits_right = self.sync_file(LIMITS_FILE, HEADER + "* hard core 0\n")
         coredump_right = self.sync_file(
             COREDUMP_FILE, HEADER + "[Coredump]\nStorage=none\nProcessSizeMax=0\n")
-        return [settled(CORE_DUMP_CONTROL, limits_right and coredump_right, self.dry_run,
-                        observed="hard core limit 0, systemd-coredump storage none")]
+        # Login shells too, for programs started outside PAM's limits.
+        profile_right = self.sync_file(COREDUMP_PROFILE, HEADER + "ulimit -c 0\n")
+        return [settled(CORE_DUMP_CONTROL, limits_right and coredump_right and profile_right,
+                        self.dry_run,
+                        observed="hard core limit 0, systemd-coredump storage none, "
+                                 "ulimit -c 0 for login shells")]
 
 
 def _pairs(values):

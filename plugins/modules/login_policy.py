@@ -53,6 +53,14 @@ options:
     description: Only members of this group may use su. Empty leaves su alone.
     type: str
     default: ""
+  password_history:
+    description: Number of previous passwords a user may not reuse (pam_pwhistory).
+    type: int
+    default: 5
+  root_max_days:
+    description: Maximum age of root's password in days; 0 leaves it alone.
+    type: int
+    default: 0
 attributes:
   check_mode:
     support: full
@@ -100,7 +108,8 @@ from ansible_collections.groundwork.erp_baseline.plugins.module_utils.findings i
 
 HEADER = "# Managed by groundwork.erp_baseline (login_policy). Local changes are replaced.\n"
 LOGIN_DEFS = "/etc/login.defs"
-PWQUALITY_FILE = "/etc/security/pwquality.conf.d/60-groundwork.conf"
+# The main file, edited in place: scanners and some tools read only this one.
+PWQUALITY_FILE = "/etc/security/pwquality.conf"
 FAILLOCK_FILE = "/etc/security/faillock.conf"
 PAM_CONFIGS = "/usr/share/pam-configs"
 SU_PAM = "/etc/pam.d/su"
@@ -109,20 +118,27 @@ TIMEOUT_PROFILE = "/etc/profile.d/60-groundwork-timeout.sh"
 
 # Two profiles, because pam-auth-update places one block per priority: the preauth check
 # runs before pam_unix, the authfail record after it; the account line resets the count.
-FAILLOCK_PROFILES = {
+# The lines follow the layout of pam_faillock(8), which scanners such as OpenSCAP expect.
+PAM_PROFILES = {
     "groundwork-faillock-preauth": (
         "Name: Refuse locked accounts before the password check (groundwork)\n"
         "Default: yes\nPriority: 1024\nAuth-Type: Primary\nAuth:\n"
-        "\trequisite\t\t\tpam_faillock.so preauth\n"
+        "\trequired\t\t\tpam_faillock.so preauth\n"
         "Account-Type: Primary\nAccount:\n\trequired\t\t\tpam_faillock.so\n"),
+    "groundwork-pwhistory": (
+        "Name: Refuse recently used passwords (groundwork)\n"
+        "Default: yes\nPriority: 1000\nPassword-Type: Primary\nPassword:\n"
+        "\trequisite\t\t\tpam_pwhistory.so remember=%(remember)d use_authtok\n"),
     "groundwork-faillock-authfail": (
         "Name: Count failed password checks (groundwork)\n"
         "Default: yes\nPriority: 0\nAuth-Type: Primary\nAuth:\n"
-        "\t[default=die]\t\t\tpam_faillock.so authfail\n"),
+        "\t[default=die]\t\t\tpam_faillock.so authfail\n"
+        "\tsufficient\t\t\tpam_faillock.so authsucc\n"),
 }
 
 PASSWORD_AGEING = ("PASS_MAX_DAYS", "PASS_MIN_DAYS", "PASS_WARN_AGE")
 CONTROL_AGEING = "GW-HOST-010"
+CONTROL_ROOT_AGEING = "GW-HOST-019"
 CONTROL_HASH = "GW-HOST-011"
 CONTROL_QUALITY = "GW-HOST-012"
 CONTROL_FAILLOCK = "GW-HOST-013"
@@ -175,8 +191,10 @@ class LoginPolicy(object):
         settings = self.params["pwquality"]
         if not settings:
             return []
-        content = HEADER + "".join("%s = %s\n" % (key, settings[key]) for key in sorted(settings))
-        right = self.sync(PWQUALITY_FILE, content)
+        text = files.read_text(PWQUALITY_FILE) or ""
+        wanted = {key: _pam_value(value) for key, value in settings.items()}
+        new_text, old = keyvalue.set_keys(text, wanted, separator="=")
+        right = self.sync(PWQUALITY_FILE, new_text) and not old
         observed = ", ".join("%s=%s" % (key, settings[key]) for key in sorted(settings))
         return [self.settled(CONTROL_QUALITY, right, observed)]
 
@@ -192,8 +210,9 @@ class LoginPolicy(object):
             elif value is not False:
                 lines.append("%s = %s" % (key, value))
         right = self.sync(FAILLOCK_FILE, HEADER + "\n".join(lines) + "\n")
-        for name, profile in FAILLOCK_PROFILES.items():
-            right = self.sync("%s/%s" % (PAM_CONFIGS, name), profile) and right
+        for name, profile in PAM_PROFILES.items():
+            content = profile % {"remember": self.params["password_history"]}
+            right = self.sync("%s/%s" % (PAM_CONFIGS, name), content) and right
         wired = self.faillock_in_stack()
         if not wired and not self.dry_run:
             self.run_pam_auth_update()
@@ -205,27 +224,44 @@ class LoginPolicy(object):
         elif not wired:
             self.changed_files.append("/etc/pam.d/common-auth")
         return [self.settled(CONTROL_FAILLOCK, right and wired,
-                             "deny=%s, unlock_time=%s, in PAM stack: %s" % (
-                                 settings.get("deny"), settings.get("unlock_time"),
-                                 "yes" if wired else "no"))]
+                             "deny=%s, unlock_time=%s, password history %d, in PAM stack: %s"
+                             % (settings.get("deny"), settings.get("unlock_time"),
+                                self.params["password_history"], "yes" if wired else "no"))]
 
     @staticmethod
     def faillock_in_stack():
         auth = files.read_text("/etc/pam.d/common-auth") or ""
         account = files.read_text("/etc/pam.d/common-account") or ""
+        password = files.read_text("/etc/pam.d/common-password") or ""
+        if not re.search(r"^password\s+\S+\s+pam_pwhistory\.so", password, re.M):
+            return False
         return all(re.search(pattern, auth, re.M) for pattern in (
-            r"^auth\s+\S+\s+pam_faillock\.so\s+preauth",
+            r"^auth\s+required\s+pam_faillock\.so\s+preauth",
             r"^auth\s+\S+\s+pam_faillock\.so\s+authfail")) and bool(
             re.search(r"^account\s+\S+\s+pam_faillock\.so", account, re.M))
 
     def run_pam_auth_update(self):
         self.changed_files.append("/etc/pam.d/common-auth")
         rc, out, err = self.module.run_command(
-            ["pam-auth-update", "--package", "--enable"] + sorted(FAILLOCK_PROFILES),
+            ["pam-auth-update", "--package", "--enable"] + sorted(PAM_PROFILES),
             environ_update={"DEBIAN_FRONTEND": "noninteractive"})
         if rc != 0:
             self.module.fail_json(msg="pam-auth-update failed: %s" % (err or out).strip(),
                                   changed_files=self.changed_files)
+
+    def root_password_ageing(self):
+        """Root's own password expires too; its key-less console login is the fallback."""
+        days = self.params["root_max_days"]
+        if days <= 0:
+            return []
+        current = _shadow_field("root", 4)
+        right = current == str(days)
+        if not right and not self.dry_run:
+            self.module.run_command(["chage", "--maxdays", str(days), "root"], check_rc=True)
+        if not right:
+            self.changed_files.append("/etc/shadow (root maximum password age)")
+        return [self.settled(CONTROL_ROOT_AGEING, right, "root maximum password age %s days"
+                             % (current or "unset"))]
 
     def umask(self, login_defs_right):
         umask = self.params["umask"]
@@ -262,6 +298,21 @@ class LoginPolicy(object):
         return [self.settled(CONTROL_SU, False, "su open to every user")]
 
 
+def _shadow_field(user, index):
+    for line in (files.read_text("/etc/shadow") or "").splitlines():
+        fields = line.split(":")
+        if fields[0] == user and len(fields) > index:
+            return fields[index]
+    return None
+
+
+def _pam_value(value):
+    """pwquality takes flags such as enforce_for_root as a bare key."""
+    if value is True:
+        return None
+    return str(value)
+
+
 def _group_exists(name):
     try:
         grp.getgrnam(name)
@@ -287,6 +338,8 @@ def main():
             umask=dict(type="str", default="027"),
             session_timeout=dict(type="int", default=900),
             su_group=dict(type="str", default=""),
+            password_history=dict(type="int", default=5),
+            root_max_days=dict(type="int", default=0),
         ),
         supports_check_mode=True,
     )
@@ -297,7 +350,7 @@ def main():
     login_findings, login_defs_umask_right = policy.login_defs()
     findings = (login_findings + policy.pwquality() + policy.faillock()
                 + policy.umask(login_defs_umask_right) + policy.session_timeout()
-                + policy.su_restriction())
+                + policy.su_restriction() + policy.root_password_ageing())
     audit = module.params["mode"] == "audit"
     result = dict(changed=bool(policy.changed_files) and not audit, findings=findings,
                   changed_files=policy.changed_files)

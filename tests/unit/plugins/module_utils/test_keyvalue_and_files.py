@@ -59,3 +59,11 @@ def test_ensure_state_reports_change_once(tmp_path):
     assert files.ensure_state(str(path), 0o640) is False
     assert files.state_text(files.file_state(str(path))) == "0640 root:root"
     assert files.state_text(None) == "missing"
+
+
+def test_flags_are_written_as_bare_keys():
+    text, old = keyvalue.set_keys("# enforce_for_root\nminlen = 8\n",
+                                  {"enforce_for_root": None, "minlen": "15"}, "=")
+    assert text == "# enforce_for_root\nminlen = 15\nenforce_for_root\n"
+    again, old_again = keyvalue.set_keys(text, {"enforce_for_root": None, "minlen": "15"}, "=")
+    assert again == text and old_again == {}
