@@ -355,6 +355,9 @@ class SshdHardening(object):
             if key_type == "rsa":
                 args[-2:-2] = ["-b", str(self.params["rsa_bits"])]
             self.run(args)
+            # ssh-keygen follows the caller's umask; host keys have fixed modes.
+            files.ensure_state(path, 0o600)
+            files.ensure_state(path + ".pub", 0o644)
 
     def ensure_admins(self):
         changed = []

@@ -106,6 +106,7 @@ def test_audit_rules_file_ends_immutable(hardened):
     ("/etc/passwd", 0o644, "root"), ("/etc/shadow", 0o640, "shadow"),
     ("/etc/gshadow", 0o640, "shadow"), ("/etc/group", 0o644, "root"),
     ("/etc/ssh/sshd_config", 0o600, "root"), ("/etc/ssh/ssh_host_ed25519_key", 0o600, "root"),
+    ("/etc/ssh/ssh_host_rsa_key", 0o600, "root"), ("/etc/ssh/ssh_host_rsa_key.pub", 0o644, "root"),
 ])
 def test_file_modes(hardened, path, mode, group):
     assert hardened.file(path).mode == mode
