@@ -106,3 +106,28 @@ def _group_name(gid):
         return grp.getgrgid(gid).gr_name
     except KeyError:
         return str(gid)
+
+
+class OwnedFiles(object):
+    """Whole files a module owns: compared, written only when different, diffed.
+
+    ``changed`` lists every path that differed, in check and audit mode too, so that
+    modules report what a real run would change.
+    """
+
+    def __init__(self, dry_run):
+        self.dry_run = dry_run
+        self.changed = []
+        self.diff = {"before": "", "after": ""}
+
+    def sync(self, path, content, mode=0o644, owner="root", group="root"):
+        """Bring one file to ``content``; return True when it was already right."""
+        current = read_text(path)
+        if current == content and file_state(path) == (mode, owner, group):
+            return True
+        self.changed.append(path)
+        self.diff["before"] += "# %s\n%s" % (path, current or "")
+        self.diff["after"] += "# %s\n%s" % (path, content)
+        if not self.dry_run:
+            write_text(path, content, mode, owner, group)
+        return False

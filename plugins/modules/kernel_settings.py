@@ -165,21 +165,8 @@ class KernelSettings(object):
         self.audit = self.params["mode"] == "audit"
         self.dry_run = self.audit or module.check_mode
         self.container = container_type()
-        self.changed_files = []
+        self.owned = files.OwnedFiles(self.dry_run)
         self.applied = []
-        self.diff = {"before": "", "after": ""}
-
-    def sync_file(self, path, content):
-        """Write a file the module owns; return True when it was already right."""
-        current = files.read_text(path)
-        if current == content and files.file_state(path) == (0o644, "root", "root"):
-            return True
-        self.changed_files.append(path)
-        self.diff["before"] += "# %s\n%s" % (path, current or "")
-        self.diff["after"] += "# %s\n%s" % (path, content)
-        if not self.dry_run:
-            files.write_text(path, content, 0o644)
-        return False
 
     def runtime_applies(self):
         return self.params["apply_runtime"] and self.container is None
@@ -189,7 +176,7 @@ class KernelSettings(object):
                    for name, value in self.params["sysctls"].items()}
         if not sysctls:
             return []
-        file_right = self.sync_file(self.params["sysctl_file"], render_sysctls(sysctls))
+        file_right = self.owned.sync(self.params["sysctl_file"], render_sysctls(sysctls))
         groups = {KERNEL_CONTROL: {}, NETWORK_CONTROL: {}}
         for name, value in sysctls.items():
             groups[NETWORK_CONTROL if name.startswith("net.") else KERNEL_CONTROL][name] = value
@@ -236,7 +223,7 @@ class KernelSettings(object):
         modules = self.params["blocked_modules"]
         if not modules:
             return []
-        file_right = self.sync_file(self.params["modprobe_file"], render_modprobe(modules))
+        file_right = self.owned.sync(self.params["modprobe_file"], render_modprobe(modules))
         loaded = loaded_modules()
         result = []
         for control_id in sorted({module["control"] for module in modules}):
@@ -257,11 +244,11 @@ class KernelSettings(object):
     def core_dump_finding(self):
         if self.params["core_dumps"]:
             return []
-        limits_right = self.sync_file(LIMITS_FILE, HEADER + "* hard core 0\n")
-        coredump_right = self.sync_file(
+        limits_right = self.owned.sync(LIMITS_FILE, HEADER + "* hard core 0\n")
+        coredump_right = self.owned.sync(
             COREDUMP_FILE, HEADER + "[Coredump]\nStorage=none\nProcessSizeMax=0\n")
         # Login shells too, for programs started outside PAM's limits.
-        profile_right = self.sync_file(COREDUMP_PROFILE, HEADER + "ulimit -c 0\n")
+        profile_right = self.owned.sync(COREDUMP_PROFILE, HEADER + "ulimit -c 0\n")
         return [settled(CORE_DUMP_CONTROL, limits_right and coredump_right and profile_right,
                         self.dry_run,
                         observed="hard core limit 0, systemd-coredump storage none, "
@@ -295,14 +282,14 @@ def main():
     findings = run.sysctl_findings() + run.module_findings() + run.core_dump_finding()
     result = dict(
         # Audit mode reports what differs but changes nothing, so it is never "changed".
-        changed=bool(run.changed_files or run.applied) and not run.audit,
+        changed=bool(run.owned.changed or run.applied) and not run.audit,
         findings=findings,
         container=run.container,
-        changed_files=run.changed_files,
+        changed_files=run.owned.changed,
         applied=run.applied,
     )
-    if module._diff and run.changed_files:
-        result["diff"] = run.diff
+    if module._diff and run.owned.changed:
+        result["diff"] = run.owned.diff
     module.exit_json(**result)
 
 

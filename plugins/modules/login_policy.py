@@ -153,20 +153,12 @@ class LoginPolicy(object):
         self.module = module
         self.params = module.params
         self.dry_run = self.params["mode"] == "audit" or module.check_mode
-        self.changed_files = []
-        self.diff = {"before": "", "after": ""}
+        self.owned = files.OwnedFiles(self.dry_run)
+        # Changes that are not whole files: the PAM stack, root's shadow entry, a group.
+        self.changed_files = self.owned.changed
 
     def sync(self, path, content, mode=0o644):
-        """Write a file this module owns; return True when it was already right."""
-        current = files.read_text(path)
-        if current == content and files.file_state(path) == (mode, "root", "root"):
-            return True
-        self.changed_files.append(path)
-        self.diff["before"] += "# %s\n%s" % (path, current or "")
-        self.diff["after"] += "# %s\n%s" % (path, content)
-        if not self.dry_run:
-            files.write_text(path, content, mode)
-        return False
+        return self.owned.sync(path, content, mode)
 
     def settled(self, control_id, was_right, observed):
         return settled(control_id, was_right, self.dry_run, observed=observed)
@@ -355,7 +347,7 @@ def main():
     result = dict(changed=bool(policy.changed_files) and not audit, findings=findings,
                   changed_files=policy.changed_files)
     if module._diff and policy.changed_files:
-        result["diff"] = policy.diff
+        result["diff"] = policy.owned.diff
     module.exit_json(**result)
 
 

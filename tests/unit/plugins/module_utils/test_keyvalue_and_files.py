@@ -67,3 +67,19 @@ def test_flags_are_written_as_bare_keys():
     assert text == "# enforce_for_root\nminlen = 15\nenforce_for_root\n"
     again, old_again = keyvalue.set_keys(text, {"enforce_for_root": None, "minlen": "15"}, "=")
     assert again == text and old_again == {}
+
+
+def test_owned_files_write_once_and_diff(tmp_path):
+    path = str(tmp_path / "60-groundwork.conf")
+    owned = files.OwnedFiles(dry_run=False)
+    assert owned.sync(path, "a = 1\n") is False
+    assert owned.sync(path, "a = 1\n") is True
+    assert owned.changed == [path]
+    assert owned.diff["after"].endswith("a = 1\n")
+
+
+def test_owned_files_in_dry_run_report_but_do_not_write(tmp_path):
+    path = str(tmp_path / "60-groundwork.conf")
+    owned = files.OwnedFiles(dry_run=True)
+    assert owned.sync(path, "a = 1\n") is False
+    assert owned.changed == [path] and not os.path.exists(path)
