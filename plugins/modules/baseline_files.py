@@ -226,7 +226,9 @@ class BaselineFiles(object):
             if entry.get("container_reason") and self.container:
                 self.ledger.not_applicable[entry["control"]] = "container (%s): %s" % (
                     self.container, entry["container_reason"])
-            self.ledger.record(entry["control"], right)
+            note = None if right else "%s %s" % (
+                entry["path"], "missing" if current is None else "differs from the baseline")
+            self.ledger.record(entry["control"], right, note)
             if right:
                 continue
             self.validate(entry)
@@ -266,7 +268,9 @@ class BaselineFiles(object):
                 if entry.get("container_reason") and self.container:
                     self.ledger.not_applicable[entry["control"]] = "container (%s): %s" % (
                         self.container, entry["container_reason"])
-                self.ledger.record(entry["control"], entry["line"] in current.splitlines())
+                present = entry["line"] in current.splitlines()
+                self.ledger.record(entry["control"], present,
+                                   None if present else "%s lacks: %s" % (path, entry["line"]))
             if text != current:
                 self.changed_files.append(path)
                 self.diff["before"] += "# %s\n%s" % (path, current)

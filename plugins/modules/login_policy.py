@@ -330,7 +330,7 @@ def main():
             umask=dict(type="str", default="027"),
             session_timeout=dict(type="int", default=900),
             su_group=dict(type="str", default=""),
-            password_history=dict(type="int", default=5),
+            password_history=dict(type="int", default=5, no_log=False),
             root_max_days=dict(type="int", default=0),
         ),
         supports_check_mode=True,

@@ -94,7 +94,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.groundwork.erp_baseline.plugins.module_utils import files
 from ansible_collections.groundwork.erp_baseline.plugins.module_utils.findings import (
-    FAIL, UNKNOWN, finding, settled)
+    FAIL, finding, settled)
 
 NFT = "/usr/sbin/nft"
 
@@ -191,8 +191,7 @@ def main():
     if not os.path.exists(NFT):
         if params["mode"] == "audit" or module.check_mode:
             module.exit_json(changed=not params["mode"] == "audit", ssh_peers=[], findings=[
-                finding(control, UNKNOWN if params["mode"] == "audit" else FAIL,
-                        reason="nftables is not installed")])
+                finding(control, FAIL, observed="nftables is not installed: no firewall")])
         module.fail_json(msg="nftables is not installed; install it before this module runs")
 
     ruleset = Ruleset(module)

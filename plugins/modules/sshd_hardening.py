@@ -11,8 +11,10 @@ module: sshd_hardening
 short_description: Owns the OpenSSH server's hardening drop-in, host keys, moduli and admin access
 version_added: 0.1.0
 description:
-  - Writes one drop-in that sshd reads before any other, so its settings win over later
-    drop-ins such as C(50-cloud-init.conf) (sshd keeps the first value it reads).
+  - Writes one drop-in whose name sorts early, so its settings win over later drop-ins
+    such as C(50-cloud-init.conf) (sshd keeps the first value it reads). A file that sorts
+    before it still wins; such conflicts are named in a warning and in the failing
+    findings.
   - Keeps only ed25519 and RSA host keys, regenerating an RSA key shorter than
     O(rsa_bits); removes Diffie-Hellman group-exchange moduli below O(moduli_min_bits).
   - Makes sure every admin user exists, is in O(access_group) and has its keys authorized,
@@ -546,6 +548,13 @@ def main():
         # In check mode and audit mode nothing was applied: judge what is there now.
         findings = judge(before or {}, after, settings, run.dry_run, host_key_finding,
                          moduli_finding)
+    conflicts = run.conflicts()
+    if conflicts:
+        # A file read before the drop-in (or a line before the main Include) wins.
+        module.warn("other sshd settings disagree with the baseline: " + "; ".join(conflicts))
+        for item in findings:
+            if item["status"] == FAIL and item["id"] != "GW-SSH-014":
+                item["reason"] = "set elsewhere: " + "; ".join(conflicts)
     access = "; ".join(problems) if problems else "admins keep access: %s" % ", ".join(
         admin["name"] for admin in module.params["admin_users"])
     findings.append(finding("GW-SSH-014", FAIL if problems else PASS, observed=access))
@@ -555,7 +564,7 @@ def main():
         findings=findings,
         changed_files=run.changed_files,
         admin_changes=admin_changes,
-        conflicts=run.conflicts(),
+        conflicts=conflicts,
     )
     if rollback_unit:
         result["rollback_unit"] = rollback_unit
