@@ -51,7 +51,7 @@ BAD_INPUT = [
                                         "sources": ["10.89.41.0/24"]}]},
      "host_baseline_firewall_rules"),
     ({"ssh_baseline_kex_algorithms": ["curve25519-sha256", "diffie-hellman-group1-sha1"]},
-     "ssh_baseline_kex_algorithms names algorithms this OpenSSH does not know"),
+     "ssh_baseline_kex_algorithms names algorithms that are weak or that this OpenSSH"),
     ({"erp_baseline_admin_users": []}, "erp_baseline_admin_users is empty"),
 ]
 
