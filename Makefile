@@ -11,7 +11,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
-	containernetworking-plugins dpkg-dev openssh-client
+	containernetworking-plugins dpkg-dev openssh-client qemu-system-x86 qemu-utils e2fsprogs
 SCENARIOS ?= host
 
 .PHONY: help deps demo lab lab-down lint unit molecule test build bench score clean
