@@ -30,9 +30,14 @@ options:
     type: dict
     default: {}
   sysctl_file:
-    description: The sysctl drop-in this module owns.
+    description:
+      - The sysctl drop-in this module owns.
+      - systemd-sysctl applies the files of all its folders in the order of their names, so
+        the default sorts after the distribution's own, such as procps'
+        C(99-protect-links.conf), which would otherwise set C(fs.protected_fifos) back at
+        boot.
     type: path
-    default: /etc/sysctl.d/60-groundwork.conf
+    default: /etc/sysctl.d/99-zz-groundwork.conf
   blocked_modules:
     description: Kernel modules that must not load, each with the control it belongs to.
     type: list
@@ -264,7 +269,7 @@ def main():
         argument_spec=dict(
             mode=dict(type="str", default="enforce", choices=["enforce", "audit"]),
             sysctls=dict(type="dict", default={}),
-            sysctl_file=dict(type="path", default="/etc/sysctl.d/60-groundwork.conf"),
+            sysctl_file=dict(type="path", default="/etc/sysctl.d/99-zz-groundwork.conf"),
             blocked_modules=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 control=dict(type="str", required=True),

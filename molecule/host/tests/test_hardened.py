@@ -75,7 +75,7 @@ def test_ssh_audit_hardened_debian12_policy_passes():
 
 
 def test_sysctls_persisted_not_applied_in_container(hardened, hardened_report):
-    dropin = hardened.file("/etc/sysctl.d/60-groundwork.conf")
+    dropin = hardened.file("/etc/sysctl.d/99-zz-groundwork.conf")
     assert dropin.mode == 0o644
     assert "kernel.kptr_restrict = 2" in dropin.content_string
     assert "net.ipv4.conf.all.rp_filter = 1" in dropin.content_string
