@@ -21,6 +21,7 @@ INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 INSTANCE_CONFIG = os.environ.get("MOLECULE_INSTANCE_CONFIG", "")
 ADMIN_KEY = PROJECT / ".lab" / "ssh" / "id_ed25519"
 NAME = "gw-vm-debian12"
+MASTER_SOCKET = EPHEMERAL / "vm-master.sock"
 SSH_OPTIONS = ("-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o",
                "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes")
@@ -44,11 +45,16 @@ def vm(port):
     The connection outlives the test steps that make sshd refuse new sessions for a
     while, as an operator's open session would.
     """
-    socket = EPHEMERAL / "vm-master.sock"
     yield testinfra.get_host(
         "ssh://labadmin@127.0.0.1:%d" % port, ssh_identity_file=str(ADMIN_KEY), sudo=True,
-        controlpath=str(socket), controlpersist=900, ssh_extra_args=" ".join(SSH_OPTIONS[2:]))
-    subprocess.run(["ssh", "-o", "ControlPath=%s" % socket, "-O", "exit", "vm"],
+        controlpath=str(MASTER_SOCKET), controlpersist=900,
+        ssh_extra_args=" ".join(SSH_OPTIONS[2:]))
+    close_shared_connection()
+
+
+def close_shared_connection():
+    """End the master connection of `vm`; its next command opens a new one."""
+    subprocess.run(["ssh", "-o", "ControlPath=%s" % MASTER_SOCKET, "-O", "exit", "vm"],
                    capture_output=True, check=False)
 
 
@@ -91,6 +97,15 @@ def add_user(vm, name, sudo=False, groups=()):
     if sudo:
         vm.check_output("echo '%s ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/80-%s && "
                         "chmod 0440 /etc/sudoers.d/80-%s" % (name, name, name))
+
+
+def sysctls_not_in_effect(vm):
+    """The role's default kernel parameters whose running value differs, with that value."""
+    defaults = PROJECT / "roles" / "host_baseline" / "defaults" / "main.yml"
+    wanted = yaml.safe_load(defaults.read_text())["host_baseline_sysctls"]
+    lines = vm.check_output("sysctl %s" % " ".join(sorted(wanted))).splitlines()
+    running = dict(line.split(" = ", 1) for line in lines)
+    return {name: running.get(name) for name in wanted if running.get(name) != str(wanted[name])}
 
 
 def state_fingerprint(vm):
