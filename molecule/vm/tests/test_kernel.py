@@ -1,9 +1,9 @@
 """What only a real kernel shows: sysctls in effect, mount options, auditd, nftables.
 
 Every value read here is the running kernel's or the running daemon's, never a file the
-role wrote. Debian's own defaults differ from the baseline for each of them (for
-example kptr_restrict 0, rp_filter 2, /tmp on the root file system), so a role that only
-wrote files would fail these tests.
+role wrote. A fresh VM from the same image differs from the baseline in each of them
+(kptr_restrict, rp_filter and ptrace_scope 0, accept_ra 1, /tmp and /var/tmp on the root
+file system, /dev/shm without noexec), so a role that only wrote files would fail here.
 """
 
 import re
