@@ -49,7 +49,7 @@ def stored_secret(secrets_dir, tenant, name):
     except FileNotFoundError:
         return None
     except OSError as error:
-        raise SecretError("cannot read %s: %s" % (path, error.strerror))
+        raise SecretError("cannot read %s: %s" % (path, error.strerror)) from None
     if not value:
         raise SecretError("%s is empty: remove it or put the secret in it" % path)
     return value
@@ -75,7 +75,7 @@ def _make_private_dir(directory):
         os.mkdir(directory, DIR_MODE)
     except OSError as error:
         if error.errno != errno.EEXIST:
-            raise SecretError("cannot create %s: %s" % (directory, error.strerror))
+            raise SecretError("cannot create %s: %s" % (directory, error.strerror)) from None
     if os.stat(directory).st_mode & 0o077:
         os.chmod(directory, DIR_MODE)
 

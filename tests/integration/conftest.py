@@ -70,3 +70,13 @@ def run_module(name, args, python, check=False, diff=False, env=None):
                              % (name, process.stdout, process.stderr)) from None
     result["_raw"] = process.stdout + process.stderr
     return result
+
+
+@pytest.fixture
+def module(python):
+    """Run a module with the interpreter of this test's parameter."""
+
+    def call(name, args, **options):
+        return run_module(name, args, python, **options)
+
+    return call
