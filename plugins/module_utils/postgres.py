@@ -121,7 +121,7 @@ ROLE_STATE_QUERY = """
 SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolinherit AS inherit,
        r.rolcreaterole AS createrole, r.rolcreatedb AS createdb, r.rolcanlogin AS login,
        r.rolreplication AS replication, r.rolbypassrls AS bypassrls,
-       r.rolconnlimit AS connection_limit, r.rolvaliduntil AS valid_until,
+       r.rolconnlimit AS connection_limit, r.rolvaliduntil::text AS valid_until,
        r.rolpassword AS stored_password, coalesce(s.setconfig, '{}') AS settings,
        coalesce(array(SELECT g.rolname FROM pg_auth_members m
                       JOIN pg_roles g ON g.oid = m.roleid
@@ -146,3 +146,89 @@ def settings_dict(settings):
         name, _, value = item.partition("=")
         result[name] = value
     return result
+
+
+# Role attributes in the order PostgreSQL documents them: (option, keyword).
+ATTRIBUTES = (("superuser", "SUPERUSER"), ("createdb", "CREATEDB"),
+              ("createrole", "CREATEROLE"), ("inherit", "INHERIT"), ("login", "LOGIN"),
+              ("replication", "REPLICATION"), ("bypassrls", "BYPASSRLS"))
+
+
+def attribute_clause(wanted, current=None):
+    """The WITH clause items that differ from ``current`` (all of them for a new role)."""
+    items = []
+    for option, keyword in ATTRIBUTES:
+        if current is None or current[option] != wanted[option]:
+            items.append(sql.SQL(keyword if wanted[option] else "NO" + keyword))
+    limit = wanted["connection_limit"]
+    if current is None or current["connection_limit"] != limit:
+        items.append(sql.SQL("CONNECTION LIMIT {}").format(literal(limit)))
+    return items
+
+
+PASSWORD_STATE_QUERY = """
+SELECT rolname AS name, rolcanlogin AS login, rolpassword AS stored_password
+FROM pg_authid WHERE rolname = ANY(%s)
+"""
+
+
+def password_states(connection, names):
+    """How each named role keeps its password, with the SCRAM salt where there is one.
+
+    Only the salt and the iteration count leave the host: the controller derives the
+    verifier of a plaintext password with them, so an unchanged password compares equal.
+    """
+    result = {}
+    for row in rows(connection, PASSWORD_STATE_QUERY, (list(names),)):
+        state = {"exists": True, "kind": password_kind(row["stored_password"])}
+        salt = scram_salt(row["stored_password"])
+        if salt:
+            state["iterations"], state["salt"] = salt
+        result[row["name"]] = state
+    return result
+
+
+class Plan(object):
+    """The statements a module will run, in order, each on its database.
+
+    Check mode and audit mode return the same list a real run executes. Consecutive
+    steps on one database run in one transaction; a step marked ``autocommit`` (such as
+    CREATE DATABASE, which PostgreSQL refuses inside a transaction) runs on its own.
+    """
+
+    def __init__(self, params):
+        self.params = params
+        self.steps = []
+
+    def add(self, statement, dbname=None, shown=None, autocommit=False):
+        self.steps.append(dict(statement=statement, dbname=dbname or self.params["login_db"],
+                               shown=shown, autocommit=autocommit))
+
+    def __bool__(self):
+        return bool(self.steps)
+
+    def texts(self, connection):
+        return [step["shown"] or quoted(connection, step["statement"])
+                for step in self.steps]
+
+    def run(self):
+        for group in self._groups():
+            first = group[0]
+            with connect(self.params, first["dbname"], autocommit=first["autocommit"]) as db:
+                if first["autocommit"]:
+                    db.execute(first["statement"])
+                    continue
+                with db.transaction():
+                    for step in group:
+                        db.execute(step["statement"])
+
+    def _groups(self):
+        groups = []
+        for step in self.steps:
+            last = groups[-1][-1] if groups else None
+            if (last is None or step["autocommit"] or last["autocommit"]
+                    or last["dbname"] != step["dbname"]):
+                groups.append([step])
+            else:
+                groups[-1].append(step)
+        return groups

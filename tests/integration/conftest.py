@@ -37,6 +37,8 @@ def _shim():
 
 
 SHIM = _shim()
+# Controller-side code (action plugins, plugin_utils) is imported from the same place.
+sys.path.insert(0, str(SHIM))
 
 
 @pytest.fixture(params=sorted(INTERPRETERS), scope="session")
