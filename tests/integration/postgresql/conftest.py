@@ -66,6 +66,8 @@ class Server(object):
         self.socket_dir = str(top)
         self.port = free_port()
         self.hba = self.data / "pg_hba.conf"
+        # The drop-in postgresql_config owns, included last as Debian's conf.d is.
+        self.dropin = self.data / "groundwork.conf"
 
     def login(self, **extra):
         """Module connection options for the superuser over the local socket."""
@@ -99,7 +101,8 @@ def postgres():
     with open(server.data / "postgresql.conf", "a") as conf:
         conf.write("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\n"
                    "ssl = on\nfsync = off\nlog_min_messages = warning\n"
-                   % (server.port, server.socket_dir))
+                   "include_if_exists = '%s'\n"
+                   % (server.port, server.socket_dir, server.dropin))
     as_postgres(BIN + "/pg_ctl", "-D", str(server.data), "-l", str(server.top / "log"),
                 "-w", "start")
     pristine_hba = server.hba.read_text()
