@@ -360,7 +360,7 @@ def all_unknown(reason):
     return [finding(control_id, UNKNOWN, reason=reason) for control_id in CONTROLS]
 
 
-def main():
+def argument_spec():
     spec = dict(
         ignore_databases=dict(type="list", elements="str",
                               default=["template0", "template1", "postgres"]),
@@ -368,7 +368,11 @@ def main():
         expect_pgaudit=dict(type="bool", default=False),
     )
     spec.update(pg.connection_argument_spec())
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     if pg.psycopg is None:
         module.exit_json(changed=False, databases=[], findings=all_unknown(
             "psycopg 3 is not installed on the database host (Debian: python3-psycopg)"))

@@ -20,6 +20,9 @@ description:
     then parsed by the server itself through C(pg_hba_file_rules). If the server reports
     an error, the previous file is put back and the module fails with the server's
     message; otherwise the configuration is reloaded.
+  - After the reload, a new session with the module's own login options must get in under
+    the new rules; if it is refused, the previous file is put back and reloaded, so a rule
+    list cannot lock out the login that manages the server.
   - A comment is written on its own line above its rule, so the file is the same byte for
     byte on every run.
 options:
@@ -200,6 +203,7 @@ rules:
 import ipaddress
 import os
 import re
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -209,6 +213,7 @@ from ansible_collections.groundwork.erp_baseline.plugins.module_utils.findings i
     FAIL, FIXED, PASS, finding)
 
 CONTROL = "GW-PG-030"
+RELOAD_WAIT_SECONDS = 10
 HEADER = ("# Managed by groundwork.erp_baseline (postgresql_hba). Local changes are replaced.\n"
           "# Rules are tried in order; the first that matches decides.\n")
 TYPES = ("local", "host", "hostssl", "hostnossl")
@@ -383,7 +388,10 @@ def check_server_path(module, connection):
 
 
 def write_checked(module, connection, text, line_numbers):
-    """Write the new file, let the server parse it, and restore the old one on an error."""
+    """Write the new file, let the server parse it, reload, and prove the login still works.
+
+    Any failure puts the previous file back (and reloads it) before the module fails.
+    """
     path = module.params["path"]
     previous = files.read_text(path)
     state = files.file_state(path) or default_state(path)
@@ -396,8 +404,42 @@ def write_checked(module, connection, text, line_numbers):
         restore(path, previous, state, backup)
         module.fail_json(msg="the server refused the new pg_hba.conf; the previous file is "
                              "back in place: " + "; ".join(errors), errors=errors)
-    pg.rows(connection, "SELECT pg_reload_conf()")
+    locked_out = reload_and_login(module.params, connection)
+    if locked_out:
+        restore(path, previous, state, backup)
+        pg.rows(connection, "SELECT pg_reload_conf()")
+        module.fail_json(msg="the new pg_hba.conf would lock out this module's own login "
+                             "(%s as %s): %s; the previous file is back in place and reloaded"
+                             % (module.params["login_host"], module.params["login_user"],
+                                locked_out))
     return backup
+
+
+def reload_and_login(params, connection):
+    """Reload, then log in afresh; None when a session under the new rules got in.
+
+    The reload is asynchronous: a session whose pg_conf_load_time() is later than the
+    request was forked after the server had read the new file.
+    """
+    requested = pg.rows(connection, "SELECT clock_timestamp() AS now")[0]["now"]
+    pg.rows(connection, "SELECT pg_reload_conf()")
+    deadline = time.monotonic() + RELOAD_WAIT_SECONDS
+    while True:
+        try:
+            with pg.connect(params) as fresh:
+                loaded = pg.rows(fresh, "SELECT pg_conf_load_time() AS loaded")[0]["loaded"]
+        except pg.psycopg.OperationalError as error:
+            # The old rules let this login in, so a refusal now comes from the new ones.
+            return first_line(error)
+        if loaded > requested:
+            return None
+        if time.monotonic() > deadline:
+            return "the server did not reload within %d seconds" % RELOAD_WAIT_SECONDS
+        time.sleep(0.1)
+
+
+def first_line(error):
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def restore(path, previous, state, backup):

@@ -259,6 +259,21 @@ def test_a_file_the_server_refuses_is_rolled_back(postgres, module, hba, rule,
     assert not [name for name in os.listdir(postgres.data) if name.endswith(".gw-backup")]
 
 
+def test_rules_that_would_lock_out_the_login_are_rolled_back(postgres, module, hba,
+                                                             app_role):
+    before = hba.read_bytes()
+    # Valid for the server, but the module's own login (postgres on the socket) is rejected.
+    rules = [dict(SUPERUSER_RULE, users=[APP_ROLE]), app_rule()]
+    result = module("postgresql_hba", args(postgres, rules))
+    assert result.get("failed") is True, result
+    assert "would lock out this module's own login" in result["msg"], result["msg"]
+    assert "rejects connection" in result["msg"], result["msg"]
+    assert hba.read_bytes() == before
+    # Reloaded again: a new session of the superuser gets in.
+    assert postgres.query("SELECT current_user") == [("postgres",)]
+    assert not [name for name in os.listdir(postgres.data) if name.endswith(".gw-backup")]
+
+
 def test_a_path_the_server_does_not_read_is_refused(postgres, module, hba, tmp_path):
     other = tmp_path / "pg_hba.conf"
     other.write_text("# not the server's\n")
