@@ -105,6 +105,11 @@ notes:
   - pg_hba checks read the file on disk through C(pg_hba_file_rules), which may be newer
     than what the server has loaded if nobody reloaded it.
   - A database the login cannot connect to gives an unknown GW-PG-037 naming it.
+  - Schema C(public) can only be read from inside its database, so GW-PG-037 costs one
+    connection per database that accepts connections; everything else is read in five
+    queries on one connection.
+  - GW-PG-038 judges only CONNECT granted to PUBLIC; CONNECT granted to other roles is left
+    to the tenant module.
 author:
   - groundwork platform team
 """

@@ -138,6 +138,19 @@ def test_a_commented_rule_with_an_ipv6_host_is_stable_byte_for_byte(postgres, mo
         assert hba.read_bytes() == written
 
 
+def test_a_missing_file_is_created_private_to_the_data_directory_owner(postgres, module,
+                                                                       hba):
+    os.unlink(hba)
+    result = module("postgresql_hba", args(postgres, [SUPERUSER_RULE]), diff=True)
+    assert result["changed"] is True and not result.get("failed"), result
+    assert result["backup"] is None and result["diff"]["before"] == ""
+    assert result["findings"][0]["observed"] == "file missing"
+    written, folder = os.stat(hba), os.stat(postgres.data)
+    assert (written.st_mode & 0o777, written.st_uid, written.st_gid) == (
+        0o640, folder.st_uid, folder.st_gid)
+    assert [row[4] for row in server_rules(postgres)] == ["trust", "reject", "reject", "reject"]
+
+
 def test_an_unchanged_file_needs_no_connection(postgres, module, hba):
     rules = [SUPERUSER_RULE]
     module("postgresql_hba", args(postgres, rules))
