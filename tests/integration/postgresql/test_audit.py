@@ -248,3 +248,18 @@ def test_check_mode_reports_the_same_and_changes_nothing(postgres, module, weak)
     checked = module("postgresql_audit", postgres.login(), check=True)
     assert checked["changed"] is False
     assert checked["findings"] == real["findings"]
+
+
+def test_a_database_without_schema_public_passes_the_schema_check(postgres, module,
+                                                                   server_reset):
+    postgres.execute("CREATE DATABASE gw_open")
+    postgres.execute("DROP SCHEMA public", dbname="gw_open")
+    result = by_id(module("postgresql_audit", postgres.login()))
+    assert result["GW-PG-037"] == passed("databases checked: 3",
+                                         "PUBLIC has no CREATE on schema public")
+    postgres.execute("GRANT CREATE ON SCHEMA public TO PUBLIC", dbname="template1")
+    try:
+        result = by_id(module("postgresql_audit", postgres.login()))
+    finally:
+        postgres.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC", dbname="template1")
+    assert result["GW-PG-037"] == fail("template1", "PUBLIC has no CREATE on schema public")
