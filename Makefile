@@ -11,11 +11,13 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
-	containernetworking-plugins dpkg-dev openssh-client qemu-system-x86 qemu-utils e2fsprogs
-# host: two lab containers, about 5 minutes; vm: one qemu VM over SSH, about 17 minutes.
-SCENARIOS ?= host vm
+	containernetworking-plugins dpkg-dev openssh-client qemu-system-x86 qemu-utils e2fsprogs \
+	postgresql-15 redis-server python3-psycopg python3-redis
+# host: two lab containers, about 5 minutes; postgresql: one db container, about 4 minutes;
+# vm: one qemu VM over SSH, about 17 minutes.
+SCENARIOS ?= host postgresql vm
 
-.PHONY: help deps demo lab lab-down lint unit molecule test build bench score clean
+.PHONY: help deps demo lab lab-down lint unit integration molecule test build bench score clean
 
 help:
 	@echo "make demo      build the lab, harden it with site.yml, print the compliance summary"
@@ -56,13 +58,17 @@ lint: deps
 unit: deps
 	$(BIN)/pytest tests/unit -q
 
+# Modules against real PostgreSQL and Redis servers that the tests start on loopback.
+integration: deps
+	$(BIN)/pytest tests/integration -q
+
 molecule: deps
 	GW_LAB_IMAGE=$$(lab/build-image.sh) && export GW_LAB_IMAGE && \
 	for scenario in $(SCENARIOS); do \
 		$(BIN)/molecule test -s $$scenario || exit 1; \
 	done
 
-test: lint unit molecule build
+test: lint unit integration molecule build
 
 build: deps
 	$(BIN)/ansible-galaxy collection build --force --output-path .cache/build > /dev/null
