@@ -22,7 +22,9 @@ from ansible_collections.groundwork.erp_baseline.plugins.plugin_utils import sec
 
 MODULE = "groundwork.erp_baseline.postgresql_tenant"
 LOGIN_KINDS = ("app", "ro", "migrate")
-CONTROLLER_ARGS = ("secrets", "secrets_dir")
+# What the module reads of a tenant; other tiers' keys (domains, Odoo settings) stay here.
+TENANT_KEYS = ("name", "state", "database", "destroy_data")
+DATABASE_KEYS = ("connection_limit", "ro_connection_limit", "migrate_connection_limit")
 
 
 class ActionModule(ActionBase):
@@ -38,6 +40,8 @@ class ActionModule(ActionBase):
         if not isinstance(tenants, list) or not all(
                 isinstance(tenant, dict) and tenant.get("name") for tenant in tenants):
             raise AnsibleActionFail("tenants must be a list of dicts, each with a name")
+        tenants = [self._database_view(tenant) for tenant in tenants]
+        args["tenants"] = tenants
         present = [t["name"] for t in tenants if t.get("state", "present") == "present"]
         if present and args.get("mode", "enforce") == "enforce" and not secrets_dir:
             raise AnsibleActionFail("secrets_dir is required to keep generated passwords")
@@ -52,6 +56,15 @@ class ActionModule(ActionBase):
         result.update(self._execute_module(MODULE, module_args=args, task_vars=task_vars))
         result.setdefault("warnings", []).extend(warnings)
         return result
+
+    @staticmethod
+    def _database_view(tenant):
+        view = {key: tenant[key] for key in TENANT_KEYS if key in tenant}
+        database = tenant.get("database") or {}
+        if not isinstance(database, dict):
+            raise AnsibleActionFail("tenant %s: database must be a dict" % tenant["name"])
+        view["database"] = {key: database[key] for key in DATABASE_KEYS if key in database}
+        return view
 
     def _password_states(self, args, task_vars):
         probe = dict(args, password_state_only=True)

@@ -208,19 +208,21 @@ class ConfigReconciler(object):
     def apply(self):
         settings = {name: str(value) for name, value in self.params["settings"].items()}
         before = effective_settings(self.connection, settings)
-        unknown = sorted(set(settings) - set(before))
+        # A setting with a dot belongs to a library (pgaudit.log) and exists only once the
+        # library is loaded, which the restart after shared_preload_libraries does.
+        unknown = sorted(name for name in set(settings) - set(before) if "." not in name)
         if unknown:
             self.module.fail_json(msg="settings: PostgreSQL has no setting %s; nothing was "
                                       "changed" % ", ".join(unknown))
-        right = {name: matches(self.connection, before[name], value)
+        right = {name: name in before and matches(self.connection, before[name], value)
                  for name, value in settings.items()}
         path = self.params["path"]
         content = render(settings)
         file_right = self.owned.sync(path, content, 0o644, "postgres", "postgres")
         if not file_right and not self.dry_run:
             self.write_checked(path, content)
-        restart = sorted(name for name in settings if not right[name]
-                         and before[name]["context"] == "postmaster")
+        restart = sorted(name for name in settings if not right[name] and (
+            name not in before or before[name]["context"] == "postmaster"))
         return self.control_findings(right), restart
 
     def write_checked(self, path, content):

@@ -26,7 +26,10 @@ description:
     and check mode returns exactly the statements a real run executes.
 options:
   tenants:
-    description: The tenants, usually all of C(erp_baseline_tenants).
+    description:
+      - The tenants, usually all of C(erp_baseline_tenants). The action plugin passes on
+        only the keys below; what other tiers read from a tenant (domains, Odoo settings)
+        does not reach the module.
     type: list
     elements: dict
     required: true
@@ -40,18 +43,23 @@ options:
         type: str
         choices: [present, absent]
         default: present
-      connection_limit:
-        description: Connections allowed to the application role.
-        type: int
-        default: 20
-      ro_connection_limit:
-        description: Connections allowed to the read-only role.
-        type: int
-        default: 5
-      migrate_connection_limit:
-        description: Connections allowed to the migration role.
-        type: int
-        default: 3
+      database:
+        description: The tenant's database settings.
+        type: dict
+        default: {}
+        suboptions:
+          connection_limit:
+            description: Connections allowed to the application role.
+            type: int
+            default: 20
+          ro_connection_limit:
+            description: Connections allowed to the read-only role.
+            type: int
+            default: 5
+          migrate_connection_limit:
+            description: Connections allowed to the migration role.
+            type: int
+            default: 3
       destroy_data:
         description:
           - With O(tenants[].state=absent), confirms that the tenant's database and all its
@@ -133,7 +141,7 @@ EXAMPLES = r"""
 - name: Tenant databases and roles
   groundwork.erp_baseline.postgresql_tenant:
     tenants:
-      - {name: tenant_a, connection_limit: 40}
+      - {name: tenant_a, database: {connection_limit: 40}}
       - {name: tenant_b}
       - {name: tenant_old, state: absent, destroy_data: true}
   become: true
@@ -239,12 +247,13 @@ def wanted_roles(tenant):
     """(name, attributes) of the tenant's roles, owner first."""
     names = role_names(tenant)
     plain = {option: option == "inherit" for option, _keyword in pg.ATTRIBUTES}
+    limits = tenant["database"]
     return [
         (names["owner"], dict(plain, connection_limit=-1)),
-        (names["app"], dict(plain, login=True, connection_limit=tenant["connection_limit"])),
-        (names["ro"], dict(plain, login=True, connection_limit=tenant["ro_connection_limit"])),
+        (names["app"], dict(plain, login=True, connection_limit=limits["connection_limit"])),
+        (names["ro"], dict(plain, login=True, connection_limit=limits["ro_connection_limit"])),
         (names["migrate"], dict(plain, login=True,
-                                connection_limit=tenant["migrate_connection_limit"])),
+                                connection_limit=limits["migrate_connection_limit"])),
     ]
 
 
@@ -449,8 +458,8 @@ def check_tenants(module):
                 "destroy_data: true on the tenant to confirm; nothing was changed"
                 % (label, tenant["name"])))
         for limit in ("connection_limit", "ro_connection_limit", "migrate_connection_limit"):
-            if tenant[limit] < 1:
-                module.fail_json(msg="%s: %s must be 1 or more" % (label, limit))
+            if tenant["database"][limit] < 1:
+                module.fail_json(msg="%s: database.%s must be 1 or more" % (label, limit))
     for role, verifier in module.params["passwords"].items():
         if not pg.is_scram_verifier(verifier):
             module.fail_json(msg="passwords: the value for %s is not a SCRAM-SHA-256 "
@@ -492,9 +501,11 @@ def main():
         tenants=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "absent"]),
-            connection_limit=dict(type="int", default=20),
-            ro_connection_limit=dict(type="int", default=5),
-            migrate_connection_limit=dict(type="int", default=3),
+            database=dict(type="dict", default={}, apply_defaults=True, options=dict(
+                connection_limit=dict(type="int", default=20),
+                ro_connection_limit=dict(type="int", default=5),
+                migrate_connection_limit=dict(type="int", default=3),
+            )),
             destroy_data=dict(type="bool", default=False),
         )),
         passwords=dict(type="dict", default={}, no_log=True),

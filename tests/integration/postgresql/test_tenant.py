@@ -39,7 +39,7 @@ def as_role(postgres, dbname, role, statement):
 
 
 def test_a_new_tenant_is_created_closed_and_the_rerun_plans_nothing(postgres, module, tenant):
-    args = postgres.login(tenants=[{"name": tenant, "connection_limit": 40}])
+    args = postgres.login(tenants=[{"name": tenant, "database": {"connection_limit": 40}}])
     first = module("postgresql_tenant", args)
     assert first.get("changed") and not first.get("failed"), first
     assert postgres.query("SELECT pg_get_userbyid(datdba), pg_encoding_to_char(encoding) "
@@ -162,7 +162,7 @@ def test_an_absent_tenant_is_dropped_only_when_data_loss_is_confirmed(postgres, 
     ([{"name": "Tenant-A"}], "tenants[0]: name"),
     ([{"name": "a" * 31}], "tenants[0]: name"),
     ([{"name": "gw_dup"}, {"name": "gw_dup"}], "listed twice"),
-    ([{"name": "gw_x", "connection_limit": 0}], "connection_limit"),
+    ([{"name": "gw_x", "database": {"connection_limit": 0}}], "database.connection_limit"),
     ([{"name": "gw_x", "colour": "blue"}], "colour"),
 ])
 def test_bad_input_is_refused_before_anything_changes(postgres, module, tenants, message):
