@@ -350,7 +350,7 @@ def argument_spec():
         member_of=dict(type="list", elements="str"),
         membership=dict(type="str", default="exact", choices=["exact", "additive"]),
         reassign_owned_to=dict(type="str"),
-        password_state_only=dict(type="bool", default=False),
+        password_state_only=dict(type="bool", default=False, no_log=False),
     )
     for option, _keyword in pg.ATTRIBUTES:
         spec[option] = dict(type="bool", default=option == "inherit")

@@ -509,7 +509,7 @@ def main():
             destroy_data=dict(type="bool", default=False),
         )),
         passwords=dict(type="dict", default={}, no_log=True),
-        password_state_only=dict(type="bool", default=False),
+        password_state_only=dict(type="bool", default=False, no_log=False),
         mode=dict(type="str", default="enforce", choices=["enforce", "audit"]),
     )
     spec.update(pg.connection_argument_spec())
