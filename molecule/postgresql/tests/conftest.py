@@ -42,6 +42,9 @@ def run_playbook(playbook, *args, extra_vars=None):
     """Run a playbook against the scenario; its report goes beside the converge's."""
     env = dict(os.environ)
     env["ANSIBLE_COLLECTIONS_PATH"] = str(PROJECT / ".collections")
+    # Molecule forces colour; escape codes would split the recap's "changed=0".
+    env.pop("ANSIBLE_FORCE_COLOR", None)
+    env["ANSIBLE_NOCOLOR"] = "1"
     command = ["ansible-playbook", "-i", INVENTORY, str(playbook), *args]
     command += ["-e", json.dumps(dict(extra_vars or {},
                                       erp_baseline_report_dir=str(VERIFY_REPORTS)))]
