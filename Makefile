@@ -80,6 +80,7 @@ build: deps
 
 bench: lab
 	benchmarks/run.sh
+	benchmarks/postgresql.sh
 
 score: lab
 	benchmarks/score.sh
