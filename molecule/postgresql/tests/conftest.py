@@ -7,14 +7,15 @@ scenario's network, which the scenario lists as the tenants' client network.
 import json
 import os
 import pathlib
-import subprocess
+import sys
 
 import pytest
 import testinfra
 
-PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", ".")).resolve()
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "shared"))
+import playbooks  # noqa: E402  (molecule/shared)
+
 EPHEMERAL = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"))
-INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE", "")
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 ADDRESS = "10.89.42.10"
 GIVEN_SECRET = "Given-Secret-For-Tenant-B-7"
@@ -40,16 +41,8 @@ VERIFY_REPORTS = EPHEMERAL / "verify-reports"
 
 def run_playbook(playbook, *args, extra_vars=None):
     """Run a playbook against the scenario; its report goes beside the converge's."""
-    env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = str(PROJECT / ".collections")
-    # Molecule forces colour; escape codes would split the recap's "changed=0".
-    env.pop("ANSIBLE_FORCE_COLOR", None)
-    env["ANSIBLE_NOCOLOR"] = "1"
-    command = ["ansible-playbook", "-i", INVENTORY, str(playbook), *args]
-    command += ["-e", json.dumps(dict(extra_vars or {},
-                                      erp_baseline_report_dir=str(VERIFY_REPORTS)))]
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(PROJECT),
-                          timeout=900, check=False)
+    return playbooks.run_playbook(playbook, *args, report_dir=VERIFY_REPORTS,
+                                  extra_vars=extra_vars)
 
 
 @pytest.fixture(scope="session")
