@@ -217,27 +217,37 @@ class BaselineFiles(object):
         self.diff = {"before": "", "after": ""}
 
     def write_files(self):
-        for entry in self.params["files"]:
-            mode = _octal(self.module, entry["mode"], entry["path"])
-            wanted_state = (mode, entry["owner"], entry["group"])
-            current = files.read_text(entry["path"])
-            right = current == entry["content"] and \
-                files.file_state(entry["path"]) == wanted_state
-            if entry.get("container_reason") and self.container:
-                self.ledger.not_applicable[entry["control"]] = "container (%s): %s" % (
-                    self.container, entry["container_reason"])
-            note = None if right else "%s %s" % (
-                entry["path"], "missing" if current is None else "differs from the baseline")
-            self.ledger.record(entry["control"], right, note)
-            if right:
-                continue
+        pending = [entry for entry in self.params["files"] if not self._already_right(entry)]
+        # Every candidate is checked before the first write: a refused file leaves all
+        # the files of this call as they were.
+        for entry in pending:
             self.validate(entry)
-            self.changed_files.append(entry["path"])
-            self.units += [unit for unit in entry["units"] if unit not in self.units]
-            self.diff["before"] += "# %s\n%s" % (entry["path"], current or "")
-            self.diff["after"] += "# %s\n%s" % (entry["path"], entry["content"])
-            if not self.dry_run:
-                files.write_text(entry["path"], entry["content"], *wanted_state)
+        for entry in pending:
+            self._write(entry)
+
+    def _already_right(self, entry):
+        current = files.read_text(entry["path"])
+        right = current == entry["content"] and \
+            files.file_state(entry["path"]) == self._wanted_state(entry)
+        if entry.get("container_reason") and self.container:
+            self.ledger.not_applicable[entry["control"]] = "container (%s): %s" % (
+                self.container, entry["container_reason"])
+        note = None if right else "%s %s" % (
+            entry["path"], "missing" if current is None else "differs from the baseline")
+        self.ledger.record(entry["control"], right, note)
+        return right
+
+    def _wanted_state(self, entry):
+        return _octal(self.module, entry["mode"], entry["path"]), entry["owner"], entry["group"]
+
+    def _write(self, entry):
+        current = files.read_text(entry["path"])
+        self.changed_files.append(entry["path"])
+        self.units += [unit for unit in entry["units"] if unit not in self.units]
+        self.diff["before"] += "# %s\n%s" % (entry["path"], current or "")
+        self.diff["after"] += "# %s\n%s" % (entry["path"], entry["content"])
+        if not self.dry_run:
+            files.write_text(entry["path"], entry["content"], *self._wanted_state(entry))
 
     def validate(self, entry):
         """Run the entry's check on a candidate copy; a refusal fails before any write."""
