@@ -58,6 +58,8 @@ def stored_secret(secrets_dir, tenant, name):
 def create_secret(secrets_dir, tenant, name):
     """Generate a secret and keep it; an existing file is read, never overwritten."""
     path = secret_path(secrets_dir, tenant, name)
+    # The folders above the secrets folder are the user's; only those below are private.
+    os.makedirs(os.path.dirname(os.path.abspath(secrets_dir)), exist_ok=True)
     for directory in (secrets_dir, os.path.dirname(path)):
         _make_private_dir(directory)
     value = random_source.token_urlsafe(GENERATED_BYTES)

@@ -50,3 +50,10 @@ def test_an_empty_kept_file_is_an_error_not_a_new_password(tmp_path):
     (tmp_path / "tenant_a" / "x").write_text("\n")
     with pytest.raises(secrets.SecretError, match="is empty"):
         secrets.resolve_secret({}, str(tmp_path), "tenant_a", "x", True)
+
+
+def test_a_secrets_folder_below_missing_folders_is_made_with_them(tmp_path):
+    folder = tmp_path / "not" / "yet" / ".secrets"
+    value = secrets.resolve_secret({}, str(folder), "_platform", "redis_admin_password", True)
+    assert (folder / "_platform" / "redis_admin_password").read_text().strip() == value
+    assert mode(folder) == 0o700 and mode(folder / "_platform") == 0o700
