@@ -13,9 +13,9 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
 	containernetworking-plugins dpkg-dev openssh-client qemu-system-x86 qemu-utils e2fsprogs \
 	postgresql-15 postgresql-15-pgaudit redis-server python3-psycopg python3-redis
-# host: two lab containers, about 5 minutes; postgresql: one db container, about 4 minutes;
-# vm: one qemu VM over SSH, about 17 minutes.
-SCENARIOS ?= host postgresql vm
+# host: two lab containers, about 5 minutes; postgresql and redis: one container each,
+# about 4 minutes each; vm: one qemu VM over SSH, about 12 minutes.
+SCENARIOS ?= host postgresql redis vm
 
 .PHONY: help deps demo lab lab-down lint unit integration molecule test build bench score clean
 
@@ -80,7 +80,8 @@ build: deps
 
 bench: lab
 	benchmarks/run.sh
-	benchmarks/postgresql.sh
+	benchmarks/tier.sh postgresql
+	benchmarks/tier.sh redis
 
 score: lab
 	benchmarks/score.sh
