@@ -12,7 +12,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 APT_PACKAGES := podman runc debootstrap uidmap slirp4netns fuse-overlayfs \
 	containernetworking-plugins dpkg-dev openssh-client qemu-system-x86 qemu-utils e2fsprogs \
-	postgresql-15 postgresql-15-pgaudit redis-server python3-psycopg python3-redis
+	postgresql-15 postgresql-15-pgaudit redis-server python3-psycopg python3-redis \
+	python3-cryptography openssl
 # host: two lab containers, about 5 minutes; postgresql and redis: one container each,
 # about 4 minutes each; vm: one qemu VM over SSH, about 12 minutes.
 SCENARIOS ?= host postgresql redis vm
