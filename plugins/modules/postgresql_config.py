@@ -177,6 +177,22 @@ def matches(connection, current, wanted):
     return current["setting"].lower() == normalised(connection, current, wanted).lower()
 
 
+def overriding_entries(connection, path, settings):
+    """Settings of the baseline's file that another file, read later, sets again.
+
+    pg_file_settings reads the files as they are now, so this holds before a reload and
+    in check mode; without the baseline's file on disk there is nothing to override.
+    """
+    rows = pg.rows(connection, "SELECT name, sourcefile, sourceline FROM pg_file_settings "
+                               "WHERE applied AND name = ANY(%s) AND sourcefile <> %s",
+                   (sorted(settings), path))
+    ours = pg.rows(connection, "SELECT count(*) AS entries FROM pg_file_settings "
+                               "WHERE sourcefile = %s", (path,))[0]["entries"]
+    if not ours:
+        return {}
+    return {row["name"]: "%s:%s" % (row["sourcefile"], row["sourceline"]) for row in rows}
+
+
 def server_check(module, connection):
     """Let the server binary read every configuration file, as a start would.
 
@@ -223,6 +239,7 @@ class ConfigReconciler(object):
             self.write_checked(path, content)
         restart = sorted(name for name in settings if not right[name] and (
             name not in before or before[name]["context"] == "postmaster"))
+        self.overridden = overriding_entries(self.connection, path, settings)
         return self.control_findings(right), restart
 
     def write_checked(self, path, content):
@@ -237,6 +254,13 @@ class ConfigReconciler(object):
     def control_findings(self, right):
         result = []
         for control, names in sorted(self.params["controls"].items()):
+            overridden = ["%s (%s)" % (name, self.overridden[name]) for name in sorted(names)
+                          if name in self.overridden]
+            if overridden:
+                result.append(finding(control, FAIL, observed="overridden: " + ", ".join(
+                    overridden), reason="a file read after the baseline's sets these "
+                    "settings (ALTER SYSTEM writes postgresql.auto.conf); remove them there"))
+                continue
             wrong = sorted(name for name in names if not right.get(name, False))
             result.append(settled(control, not wrong, self.audit,
                                   observed=("differed: " + ", ".join(wrong)) if wrong

@@ -93,3 +93,20 @@ def test_the_data_directory_is_closed_and_checksums_reported(postgres, module, d
     # initdb ran without --data-checksums: reported with what it takes, not changed.
     assert by_id["GW-PG-007"]["status"] == "fail" and "pg_checksums" in by_id["GW-PG-007"][
         "reason"]
+
+
+def test_a_setting_overridden_by_alter_system_fails_on_every_run(postgres, module, dropin):
+    wanted = {"log_disconnections": "on"}
+    module("postgresql_config", args(postgres, wanted))
+    postgres.execute("ALTER SYSTEM SET log_disconnections = off")
+    try:
+        for _ in range(2):
+            result = module("postgresql_config", args(postgres, wanted))
+            control = [f for f in result["findings"] if f["id"] == "GW-PG-004"][0]
+            assert control["status"] == "fail", control
+            assert "log_disconnections" in control["observed"]
+            assert "postgresql.auto.conf" in control["observed"]
+            assert result["changed"] is False
+    finally:
+        postgres.execute("ALTER SYSTEM RESET log_disconnections")
+        postgres.query("SELECT pg_reload_conf()")
