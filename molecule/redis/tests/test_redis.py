@@ -150,7 +150,7 @@ def test_audit_mode_changes_nothing_and_reports(cache, connect):
     ({"erp_baseline_tenants": [{"name": "tenant_a", "redis": {"instance": "own"}}]},
      "erp_baseline_tenants"),
     ({"erp_baseline_tenants": [{"name": "tenant_a", "redis": {"instance": "dedicated"}}]},
-     "redis.port"),
+     "redis.port and redis.tls_port"),
 ])
 def test_bad_input_fails_with_the_variable_named_and_changes_nothing(cache, extra_vars,
                                                                      message):
