@@ -46,43 +46,8 @@ options:
     type: str
     choices: [enforce, audit]
     default: enforce
-  login_user:
-    description: Superuser to connect as.
-    type: str
-    default: postgres
-  login_password:
-    description: Password to connect with; peer authentication over the socket needs none.
-    type: str
-  login_host:
-    description: Host name, address or unix socket directory.
-    type: str
-    default: /var/run/postgresql
-  login_port:
-    description: Port.
-    type: int
-    default: 5432
-  login_db:
-    description: Database to connect to.
-    type: str
-    default: postgres
-  ssl_mode:
-    description: libpq sslmode.
-    type: str
-    choices: [disable, allow, prefer, require, verify-ca, verify-full]
-    default: prefer
-  ca_cert:
-    description: CA certificate to verify the server with.
-    type: path
-  ssl_cert:
-    description: Client certificate.
-    type: path
-  ssl_key:
-    description: Client key.
-    type: path
-  connect_timeout:
-    description: Seconds to wait for a connection.
-    type: int
-    default: 10
+extends_documentation_fragment:
+  - groundwork.erp_baseline.postgres
 attributes:
   check_mode:
     support: full
